@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { VERSION } from '../src/index.js'
+
+// These run against the built package (`npm test` builds first), through the
+// package's own exports map, as a user would import it.
+const root = join(import.meta.dirname, '..')
+const require = createRequire(join(root, 'package.json'))
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  version: string
+  exports: Record<string, unknown>
+}
+
+const expectedExports: Record<string, string[]> = {
+  'agno-events': [
+    'AgnoEventsError',
+    'ConflictError',
+    'EVENT_TYPES',
+    'EventValidationError',
+    'NotFoundError',
+    'VERSION',
+    'WebhookValidationError',
+    'WebhookVerificationError',
+    'createEventBus',
+    'envelopeSchema',
+    'eventCatalog',
+    'eventJsonSchema',
+    'isEventType',
+    'metadataSchema',
+    'samplePayloads',
+    'signPayload',
+    'signStandardWebhook',
+    'verifySignature',
+    'verifyWebhook',
+  ],
+  'agno-events/verify': [
+    'AgnoEventsError',
+    'WebhookVerificationError',
+    'signPayload',
+    'signStandardWebhook',
+    'verifySignature',
+    'verifyWebhook',
+  ],
+}
+
+describe('package surface', () => {
+  it('exports map lists exactly the released entries', () => {
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', './verify'])
+  })
+
+  it.each(Object.entries(expectedExports))('%s exports exactly its public names (ESM and CJS)', async (entry, names) => {
+    const esm = (await import(entry)) as Record<string, unknown>
+    expect(Object.keys(esm).sort()).toEqual([...names].sort())
+    const cjs = require(entry) as Record<string, unknown>
+    expect(Object.keys(cjs).sort()).toEqual([...names].sort())
+  })
+
+  it('VERSION matches package.json', () => {
+    expect(VERSION).toBe(pkg.version)
+  })
+
+  it('the built verify entry imports nothing but node:crypto', () => {
+    for (const file of ['dist/verify.js', 'dist/verify.cjs']) {
+      const code = readFileSync(join(root, file), 'utf8')
+      const specifiers = [
+        ...code.matchAll(/\bfrom\s+["']([^"']+)["']/g),
+        ...code.matchAll(/\brequire\(["']([^"']+)["']\)/g),
+        ...code.matchAll(/\bimport\(["']([^"']+)["']\)/g),
+      ].map((m) => m[1])
+      expect(specifiers.length).toBeGreaterThan(0)
+      expect(new Set(specifiers)).toEqual(new Set(['node:crypto']))
+      expect(code).not.toMatch(/zod|eventemitter3|undici|ofetch|better-sqlite3/)
+    }
+  })
+
+  it('errors from the separately bundled verify entry are instances of the main entry classes', async () => {
+    const main = (await import('agno-events')) as typeof import('../src/index.js')
+    const verify = (await import('agno-events/verify')) as typeof import('../src/signing/verify.js')
+    const cjsMain = require('agno-events') as typeof import('../src/index.js')
+    expect(verify.WebhookVerificationError).not.toBe(main.WebhookVerificationError)
+    let caught: unknown
+    try {
+      verify.verifyWebhook({ body: '{}', headers: {}, secret: 'x'.repeat(16) })
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(main.WebhookVerificationError)
+    expect(caught).toBeInstanceOf(main.AgnoEventsError)
+    expect(caught).toBeInstanceOf(cjsMain.WebhookVerificationError)
+    expect(caught).not.toBeInstanceOf(main.NotFoundError)
+    expect(caught).not.toBeInstanceOf(main.EventValidationError)
+    expect(new main.NotFoundError('webhook', 'x')).not.toBeInstanceOf(verify.WebhookVerificationError)
+  })
+})

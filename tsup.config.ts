@@ -1,0 +1,20 @@
+import { defineConfig, type Options } from 'tsup'
+
+const shared: Options = {
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  target: 'node20',
+  // Keep `node:crypto` spelled as written: the verify entry promises to need
+  // nothing but Node's own modules, and the prefix makes that unambiguous.
+  removeNodeProtocol: false,
+}
+
+export default defineConfig([
+  // The host-side entries share chunks, so no class or module state is
+  // duplicated between them.
+  { ...shared, entry: { index: 'src/index.ts' }, splitting: true },
+  // The consumer-side entry is self-contained: the built file imports only
+  // node:crypto, never a chunk that could drag in zod or eventemitter3.
+  { ...shared, entry: { verify: 'src/signing/verify.ts' }, splitting: false },
+])
