@@ -17,13 +17,21 @@ const expectedExports: Record<string, string[]> = {
   'agno-events': [
     'AgnoEventsError',
     'ConflictError',
+    'DEFAULT_RETRY_SCHEDULE',
+    'DELIVERY_STATUSES',
     'EVENT_TYPES',
     'EventValidationError',
+    'MAX_RESPONSE_BYTES',
+    'MemoryWebhookStore',
     'NotFoundError',
     'VERSION',
+    'WebhookDispatcher',
     'WebhookValidationError',
     'WebhookVerificationError',
+    'blockedRange',
     'createEventBus',
+    'createFetchSender',
+    'createUndiciSender',
     'envelopeSchema',
     'eventCatalog',
     'eventJsonSchema',
@@ -32,6 +40,7 @@ const expectedExports: Record<string, string[]> = {
     'samplePayloads',
     'signPayload',
     'signStandardWebhook',
+    'systemClock',
     'verifySignature',
     'verifyWebhook',
   ],
@@ -76,9 +85,9 @@ describe('package surface', () => {
   })
 
   it('errors from the separately bundled verify entry are instances of the main entry classes', async () => {
-    const main = (await import('agno-events')) as typeof import('../src/index.js')
-    const verify = (await import('agno-events/verify')) as typeof import('../src/signing/verify.js')
-    const cjsMain = require('agno-events') as typeof import('../src/index.js')
+    const main = await import('agno-events')
+    const verify = await import('agno-events/verify')
+    const cjsMain = require('agno-events') as typeof import('agno-events')
     expect(verify.WebhookVerificationError).not.toBe(main.WebhookVerificationError)
     let caught: unknown
     try {
