@@ -13,6 +13,7 @@ import type {
   WebhookRecord,
   WebhookStore,
 } from './types.js'
+import { selectDue, type DueCursor } from './claim.js'
 
 interface Row {
   seq: number
@@ -218,52 +219,31 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 
   async claimDue(request: ClaimRequest): Promise<ClaimResult> {
-    const { now, limit } = request
-    const candidates: DueEntry[] = []
-    let nextDueAt: number | null = null
-    const consider = (at: number) => {
-      if (nextDueAt === null || at < nextDueAt) nextDueAt = at
-    }
-
+    const webhooks: Array<readonly [string, DueCursor<DueEntry>]> = []
     for (const [webhookId, heap] of this.due) {
-      const hook = this.webhooks.get(webhookId)
-      if (!hook?.enabled) continue
-      const webhookFree = request.perWebhookLimit - (request.inFlight.get(webhookId) ?? 0)
-      let taken = 0
-      for (let top = heap.peek(); top; top = heap.peek()) {
-        if (top.at > now) {
-          consider(top.at)
-          break
-        }
-        // Due, but this webhook is at its limit: it is looked at again when
-        // one of its attempts ends, so it sets no timer.
-        if (taken >= webhookFree) break
-        // Due, but over the global limit: due now.
-        if (taken >= limit) {
-          consider(top.at)
-          break
-        }
-        candidates.push(heap.pop() as DueEntry)
-        taken++
-      }
+      if (!this.webhooks.get(webhookId)?.enabled) continue
+      webhooks.push([
+        webhookId,
+        {
+          peek: () => {
+            const top = heap.peek()
+            return top && { at: top.at, seq: top.seq, value: top }
+          },
+          take: () => {
+            const top = heap.pop() as DueEntry
+            return { at: top.at, seq: top.seq, value: top }
+          },
+        },
+      ])
     }
-
-    candidates.sort((a, b) => (before(a, b) ? -1 : 1))
-    const claimed: ClaimedDelivery[] = []
-    for (const [i, entry] of candidates.entries()) {
-      if (i >= limit) {
-        // Over the global limit: back in the queue, and due now.
-        this.due.get(entry.row.webhook_id)?.push(entry)
-        consider(entry.at)
-        continue
-      }
-      const row = entry.row
+    const { chosen, leftover, nextDueAt } = selectDue(request, webhooks)
+    for (const { value: entry } of leftover) this.due.get(entry.row.webhook_id)?.push(entry)
+    const claimed: ClaimedDelivery[] = chosen.map(({ value: { row } }) => {
       row.status = 'delivering'
       row.lease_token = request.leaseToken
-      this.reschedule(row, now + request.leaseMs)
-      claimed.push({ delivery: toQueued(row), webhook: copyWebhook(this.webhooks.get(row.webhook_id) as StoredWebhook) })
-      consider(now + request.leaseMs)
-    }
+      this.reschedule(row, request.now + request.leaseMs)
+      return { delivery: toQueued(row), webhook: copyWebhook(this.webhooks.get(row.webhook_id) as StoredWebhook) }
+    })
     return { claimed, nextDueAt }
   }
 
