@@ -159,3 +159,19 @@ export class ConflictError extends AgnoEventsError {
     super('conflict', message)
   }
 }
+
+/**
+ * The store could not take a write in time because another connection holds
+ * the lock. Nothing was written; the dispatcher keeps the work and retries.
+ *
+ * @example
+ * ```ts
+ * try { await dispatcher.flush() }
+ * catch (error) { if (error instanceof StoreBusyError) console.warn('database busy, will retry') }
+ * ```
+ */
+export class StoreBusyError extends AgnoEventsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('store_busy', message, options)
+  }
+}

@@ -3,6 +3,7 @@ export {
   ConflictError,
   EventValidationError,
   NotFoundError,
+  StoreBusyError,
   WebhookValidationError,
   WebhookVerificationError,
   type ValidationIssue,
