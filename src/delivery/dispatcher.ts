@@ -222,6 +222,7 @@ export class WebhookDispatcher {
   private readonly running = new Set<Promise<void>>()
   private pumping = false
   private pumpAgain = false
+  private pumpScheduled = false
   private leaseCounter = 0
 
   // Attempt outcomes waiting to be written, in one transaction per batch.
@@ -527,13 +528,18 @@ export class WebhookDispatcher {
 
   // --- scheduling: store -> attempts ------------------------------------
 
+  // Requests to look for work are coalesced into one per turn of the event
+  // loop: the attempts whose outcomes were written together all free their
+  // slots before a single claim fills them (measured: one claim per
+  // attempt otherwise, a transaction each with SQLite).
   private pump(): void {
-    if (!this.started || this.closed) return
-    if (this.pumping) {
-      this.pumpAgain = true
-      return
-    }
-    void this.runPump()
+    if (!this.started || this.closed || this.pumpScheduled) return
+    this.pumpScheduled = true
+    setImmediate(() => {
+      this.pumpScheduled = false
+      if (this.pumping) this.pumpAgain = true
+      else void this.runPump()
+    })
   }
 
   private async runPump(): Promise<void> {
@@ -589,20 +595,29 @@ export class WebhookDispatcher {
     const webhookId = claim.webhook.id
     this.inFlight.set(webhookId, (this.inFlight.get(webhookId) ?? 0) + 1)
     this.inFlightTotal++
-    const running: Promise<void> = this.attempt(claim, leaseToken)
+    let released = false
+    // The slot guards the HTTP request. It is freed as soon as the response
+    // is in: the delivery stays leased until its outcome is written, so no
+    // claim can take it meanwhile, and the write is queued before the pump.
+    const release = () => {
+      if (released) return
+      released = true
+      const left = (this.inFlight.get(webhookId) ?? 1) - 1
+      if (left > 0) this.inFlight.set(webhookId, left)
+      else this.inFlight.delete(webhookId)
+      this.inFlightTotal--
+      this.pump()
+    }
+    const running: Promise<void> = this.attempt(claim, leaseToken, release)
       .catch((error: unknown) => this.report(error))
       .finally(() => {
-        const left = (this.inFlight.get(webhookId) ?? 1) - 1
-        if (left > 0) this.inFlight.set(webhookId, left)
-        else this.inFlight.delete(webhookId)
-        this.inFlightTotal--
+        release()
         this.running.delete(running)
-        this.pump()
       })
     this.running.add(running)
   }
 
-  private async attempt(claim: ClaimedDelivery, leaseToken: string): Promise<void> {
+  private async attempt(claim: ClaimedDelivery, leaseToken: string, release: () => void): Promise<void> {
     const { delivery, webhook } = claim
     const number = delivery.attempt_count + 1
     const startedAt = this.clock.now()
@@ -610,7 +625,7 @@ export class WebhookDispatcher {
     const now = this.clock.now()
     const attempt = toAttemptRecord(number, startedAt, result)
     if (result.aborted) {
-      await this.complete({
+      const written = this.complete({
         delivery_id: delivery.id,
         leaseToken,
         attempt,
@@ -619,6 +634,8 @@ export class WebhookDispatcher {
         disableWebhook: null,
         now,
       })
+      release()
+      await written
       return
     }
     const step = planNextStep({
@@ -628,7 +645,7 @@ export class WebhookDispatcher {
       schedule: this.schedule,
       now,
     })
-    await this.complete({
+    const written = this.complete({
       delivery_id: delivery.id,
       leaseToken,
       attempt,
@@ -637,6 +654,8 @@ export class WebhookDispatcher {
       disableWebhook: step.status === 'failed' && !delivery.test ? step.disableReason : null,
       now,
     })
+    release()
+    await written
     const base = { ...attemptReport(delivery.id, webhook.id, delivery.event, attempt), test: delivery.test }
     this.notify('attempt', base)
     if (step.status === 'succeeded') this.notify('delivered', base)
