@@ -1,8 +1,12 @@
 // `npm run bench`: agno-events against the raw parts it is built on, measured
 // in the same process, printed as ratios. Traffic goes only to 127.0.0.1.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { EventEmitter } from 'eventemitter3'
 import { Pool } from 'undici'
 import { createEventBus, MemoryWebhookStore, WebhookDispatcher, type WebhookStore } from 'agno-events'
+import { SqliteWebhookStore } from 'agno-events/sqlite'
 import { best, opsPerSecond, printResults, startExternalReceiver, type Result } from './support.js'
 
 const payload = { agent_id: 'researcher', input: 'What are AI trends?', output: 'Based on my research...', duration_ms: 2345 }
@@ -35,7 +39,49 @@ const results: Result[] = []
   if (sink === 0) throw new Error('listeners did not run')
 }
 
-// 2. delivery: events emitted to delivered (signed, recorded in the store)
+const tempDir = mkdtempSync(join(tmpdir(), 'agno-bench-'))
+let files = 0
+const sqliteStore = () => new SqliteWebhookStore({ filename: join(tempDir, `bench-${files++}.db`) })
+
+// 2. enqueue into SQLite: events emitted until flush() says they are stored
+//    (fan-out to one webhook, one row each), against raw better-sqlite3
+//    inserts of the same rows into the same schema, 1000 per transaction.
+{
+  const N = 20_000
+  const baselineOps = await best(3, async () => {
+    const store = sqliteStore()
+    const insert = store.db.prepare(
+      `INSERT INTO deliveries (id, webhook_id, event, body, status, next_attempt_at, created_at, test)
+       VALUES (?, 'w', 'agent.executed', ?, 'pending', ?, ?, 0)`,
+    )
+    const body = JSON.stringify({ event: 'agent.executed', timestamp: new Date().toISOString(), payload, metadata: { request_id: 'r' } })
+    const batch = store.db.transaction((from: number) => {
+      const now = Date.now()
+      for (let i = from; i < from + 1000; i++) insert.run(crypto.randomUUID(), body, now, now)
+    })
+    const ops = await opsPerSecond(N, () => {
+      for (let i = 0; i < N; i += 1000) batch.immediate(i)
+    })
+    store.close()
+    return ops
+  })
+  const ops = await best(3, async () => {
+    const store = sqliteStore()
+    const bus = createEventBus()
+    const dispatcher = new WebhookDispatcher({ bus, store })
+    await dispatcher.createWebhook({ url: 'https://example.com/hook', events: ['agent.executed'] })
+    const result = await opsPerSecond(N, async () => {
+      for (let i = 0; i < N; i++) bus.emit('agent.executed', payload, { user_id: 'u' })
+      await dispatcher.flush()
+    })
+    await dispatcher.close()
+    store.close()
+    return result
+  })
+  results.push({ name: 'enqueue to SQLite (emit -> flush)', ops, baselineName: 'better-sqlite3 batched INSERT', baselineOps })
+}
+
+// 3. delivery: events emitted to delivered (signed, recorded in the store)
 //    against a raw undici Pool POST loop with no signing and no persistence,
 //    both at the same concurrency, both to the same external receiver.
 const receiver = await startExternalReceiver()
@@ -102,9 +148,17 @@ try {
       baselineName: `undici Pool, ${concurrency} in flight`,
       baselineOps,
     })
+    const sqliteOps = await best(2, () => dispatcherRun(webhooks, sqliteStore))
+    results.push({
+      name: `deliveries, SQLite store, ${webhooks} webhook(s) x 8 slots`,
+      ops: sqliteOps,
+      baselineName: `undici Pool, ${concurrency} in flight`,
+      baselineOps,
+    })
   }
 } finally {
   receiver.child.kill()
+  rmSync(tempDir, { recursive: true, force: true })
 }
 
 printResults(results)

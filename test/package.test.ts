@@ -24,6 +24,7 @@ const expectedExports: Record<string, string[]> = {
     'MAX_RESPONSE_BYTES',
     'MemoryWebhookStore',
     'NotFoundError',
+    'StoreBusyError',
     'VERSION',
     'WebhookDispatcher',
     'WebhookValidationError',
@@ -44,6 +45,7 @@ const expectedExports: Record<string, string[]> = {
     'verifySignature',
     'verifyWebhook',
   ],
+  'agno-events/sqlite': ['SqliteWebhookStore', 'StoreBusyError'],
   'agno-events/verify': [
     'AgnoEventsError',
     'WebhookVerificationError',
@@ -56,7 +58,7 @@ const expectedExports: Record<string, string[]> = {
 
 describe('package surface', () => {
   it('exports map lists exactly the released entries', () => {
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', './verify'])
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', './sqlite', './verify'])
   })
 
   it.each(Object.entries(expectedExports))('%s exports exactly its public names (ESM and CJS)', async (entry, names) => {
@@ -82,6 +84,29 @@ describe('package surface', () => {
       expect(new Set(specifiers)).toEqual(new Set(['node:crypto']))
       expect(code).not.toMatch(/zod|eventemitter3|undici|ofetch|better-sqlite3/)
     }
+  })
+
+  it('only the sqlite entry loads better-sqlite3', () => {
+    // Follow the main entry's imports through its chunks, in both formats.
+    for (const start of ['dist/index.js', 'dist/index.cjs']) {
+      const seen = new Set<string>()
+      const visit = (file: string) => {
+        if (seen.has(file)) return
+        seen.add(file)
+        const code = readFileSync(join(root, 'dist', file), 'utf8')
+        expect(code, file).not.toMatch(/better-sqlite3/)
+        for (const m of code.matchAll(/(?:from\s+|require\()["']\.\/([^"']+)["']/g)) visit(m[1] ?? '')
+      }
+      visit(start.replace('dist/', ''))
+      expect(seen.size).toBeGreaterThan(1) // the entry and at least one shared chunk
+    }
+    expect(readFileSync(join(root, 'dist/sqlite.js'), 'utf8')).toMatch(/from "better-sqlite3"/)
+    const peer = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>
+      peerDependenciesMeta: Record<string, { optional: boolean }>
+    }
+    expect(peer.peerDependencies['better-sqlite3']).toBe('^12.0.0')
+    expect(peer.peerDependenciesMeta['better-sqlite3']?.optional).toBe(true)
   })
 
   it('errors from the separately bundled verify entry are instances of the main entry classes', async () => {
