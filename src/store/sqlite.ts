@@ -228,22 +228,26 @@ export class SqliteWebhookStore implements WebhookStore {
     return this.write(() => {
       // One index seek per enabled webhook, never a scan of the backlog: a
       // webhook with a deep queue costs a claim no more than an idle one.
-      const webhooks = (this.sql.enabledWebhooks.all() as WebhookRow[]).map((webhook) => {
-        const room = Math.max(0, Math.min(request.perWebhookLimit - (request.inFlight.get(webhook.id) ?? 0), request.limit))
-        const rows = this.sql.dueOfWebhook.all(webhook.id, room + 1) as Array<{ seq: number; next_attempt_at: number }>
+      const webhooks = (this.sql.enabledWebhookIds.all() as Array<{ id: string }>).map(({ id }) => {
+        const room = Math.max(0, Math.min(request.perWebhookLimit - (request.inFlight.get(id) ?? 0), request.limit))
+        const rows = this.sql.dueOfWebhook.all(id, room + 1) as Array<{ seq: number; next_attempt_at: number }>
         let i = 0
-        const item = (row: { seq: number; next_attempt_at: number }) => ({ at: row.next_attempt_at, seq: row.seq, value: webhook })
-        const cursor: DueCursor<WebhookRow> = {
+        const item = (row: { seq: number; next_attempt_at: number }) => ({ at: row.next_attempt_at, seq: row.seq, value: id })
+        const cursor: DueCursor<string> = {
           peek: () => (i < rows.length ? item(rows[i] as (typeof rows)[number]) : undefined),
           take: () => item(rows[i++] as (typeof rows)[number]),
         }
-        return [webhook.id, cursor] as const
+        return [id, cursor] as const
       })
       const { chosen, nextDueAt } = selectDue(request, webhooks)
       const leaseEnd = request.now + request.leaseMs
-      const claimed: ClaimedDelivery[] = chosen.map(({ seq, value: webhook }) => {
+      // Only the webhooks that get work are read in full.
+      const records = new Map<string, StoredWebhook>()
+      const claimed: ClaimedDelivery[] = chosen.map(({ seq, value: webhookId }) => {
+        let webhook = records.get(webhookId)
+        if (!webhook) records.set(webhookId, (webhook = toWebhook(this.sql.getWebhook.get(webhookId) as WebhookRow)))
         const row = this.sql.claim.get(request.leaseToken, leaseEnd, seq) as DeliveryRow
-        return { delivery: toQueued(row), webhook: toWebhook(webhook) }
+        return { delivery: toQueued(row), webhook }
       })
       return { claimed, nextDueAt }
     })
@@ -364,6 +368,7 @@ function prepareStatements(db: BetterSqlite3.Database) {
     listWebhooksOfOwner: db.prepare('SELECT * FROM webhooks WHERE owner_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
     listWebhooksWithoutOwner: db.prepare('SELECT * FROM webhooks WHERE owner_id IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
     enabledWebhooks: db.prepare('SELECT * FROM webhooks WHERE enabled = 1 ORDER BY seq'),
+    enabledWebhookIds: db.prepare('SELECT id FROM webhooks WHERE enabled = 1 ORDER BY seq'),
     deleteWebhook: db.prepare('DELETE FROM webhooks WHERE id = ?'),
     disableWebhook: db.prepare(
       'UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1',
