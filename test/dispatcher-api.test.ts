@@ -236,6 +236,13 @@ describe('sendTest', () => {
     await expect(dispatcher.sendTest('missing')).rejects.toBeInstanceOf(NotFoundError)
   })
 
+  it('refuses to send once the dispatcher is closed', async () => {
+    const { dispatcher } = await startDispatcher()
+    const hook = await dispatcher.createWebhook({ url: 'https://example.com/x', events: ['*'] })
+    await dispatcher.close()
+    await expect(dispatcher.sendTest(hook.id)).rejects.toThrow('The dispatcher is closed')
+  })
+
   it('reports a failure without retrying or disabling the webhook', async () => {
     const r = await receiver(500, 'broken')
     const clock = new ManualClock()

@@ -35,6 +35,12 @@ describe('SqliteWebhookStore schema and settings', () => {
     expect(again.db.pragma('user_version', { simple: true })).toBe(1)
   })
 
+  it('uses synchronous=FULL when asked', () => {
+    const store = new SqliteWebhookStore({ filename: tempDatabase(), synchronous: 'FULL' })
+    registerCleanup(async () => store.close())
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2)
+  })
+
   it('refuses a database written by a newer schema', () => {
     const file = tempDatabase()
     const db = new Database(file)
@@ -154,6 +160,24 @@ describe('durable delivery', () => {
     // 100,000 bodies of 1 KB would be 100 MB; nothing like that was loaded.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(20 * 1024 * 1024)
     expect((store.db.prepare("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'").get() as { n: number }).n).toBe(100_000)
+  })
+})
+
+describe('a store shared between processes', () => {
+  it('an idle dispatcher picks up work another process wrote, within pollIntervalMs', async () => {
+    const file = tempDatabase()
+    const r = await startReceiver()
+    registerCleanup(() => r.close())
+    const h = await startDispatcher({ store: openStore(file), pollIntervalMs: 200 })
+    // Another process (here: another connection) registers a webhook and
+    // queues a delivery; this dispatcher hears nothing of it.
+    const other = openStore(file)
+    const hook = await other.insertWebhook(webhookRecord({ url: `${r.url}/hook`, events: ['*'] }))
+    await other.insertDeliveries([newDelivery(hook.id, { next_attempt_at: Date.now() })])
+    const started = Date.now()
+    await waitFor(() => h.attempts.length === 1, 3000, 'the poll to find the work')
+    expect(Date.now() - started).toBeLessThan(1500)
+    expect(r.requests).toHaveLength(1)
   })
 })
 

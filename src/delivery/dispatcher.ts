@@ -407,6 +407,7 @@ export class WebhookDispatcher {
    * recorded as a test delivery. The event defaults to the webhook's first.
    */
   async sendTest(webhookId: string, options: { event?: EventType } = {}): Promise<TestDeliveryResult> {
+    if (this.closed) throw new AgnoEventsError('closed', 'The dispatcher is closed')
     const hook = await this.requireWebhook(webhookId)
     const event = options.event ?? (hook.events[0] === '*' ? EVENT_TYPES[0] : hook.events[0])
     if (!isEventType(event)) {
