@@ -1,10 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { isIP, type LookupFunction } from 'node:net'
+import type { LookupFunction } from 'node:net'
 import { Agent, buildConnector, type Dispatcher } from 'undici'
 import {
   BlockedAddressError,
-  blockedRange,
-  isHostExempt,
+  literalHostRange,
   resolveAllowed,
   type AddressPolicy,
   type ResolvedAddress,
@@ -89,9 +88,6 @@ const defaultResolveHost: ResolveHost = (hostname) =>
     })
   })
 
-export function resolverOf(options: SenderOptions): ResolveHost {
-  return options.resolveHost ?? defaultResolveHost
-}
 
 /** Options of {@link createUndiciSender}. */
 export interface UndiciSenderOptions extends SenderOptions {
@@ -114,7 +110,7 @@ export interface UndiciSenderOptions extends SenderOptions {
  */
 export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSender {
   const policy: AddressPolicy = { allowPrivateNetworks: options.allowPrivateNetworks, allowedHosts: options.allowedHosts }
-  const resolve = resolverOf(options)
+  const resolve = options.resolveHost ?? defaultResolveHost
 
   const lookup = ((hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback) => {
     resolveAllowed(hostname, policy, resolve).then(
@@ -129,9 +125,10 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSe
 
   const connectSocket = buildConnector({ lookup, timeout: 10_000 })
   const connect: buildConnector.connector = (connectOptions, callback) => {
-    // net.connect skips `lookup` for IP literals, so those are judged here.
+    // net.connect skips `lookup` for IP literals, so those are judged here,
+    // by the same rule as registration and the fetch sender.
     const host = connectOptions.hostname
-    const range = isIP(host) && !isHostExempt(host, policy) ? blockedRange(host) : null
+    const range = literalHostRange(host, policy)
     if (range) {
       callback(new BlockedAddressError(host, host, range), null)
       return
