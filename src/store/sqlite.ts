@@ -130,7 +130,10 @@ export class SqliteWebhookStore implements WebhookStore {
   }
 
   async getWebhook(id: string): Promise<StoredWebhook | null> {
-    return this.guard(() => maybe(this.sql.getWebhook.get(id) as WebhookRow | undefined, toWebhook))
+    return this.guard(() => {
+      const row = this.sql.getWebhook.get(id) as WebhookRow | undefined
+      return row ? toWebhook(row) : null
+    })
   }
 
   async listWebhooks(query: { owner_id?: string | null; after?: number; limit: number }): Promise<StoredWebhook[]> {
@@ -264,7 +267,6 @@ export class SqliteWebhookStore implements WebhookStore {
         // The attempt happened either way: it is recorded even when the lease
         // was lost, but only the lease holder moves the delivery on.
         this.sql.insertAttempt.run({ delivery_id: c.delivery_id, ...c.attempt })
-        this.sql.countAttempt.run(c.delivery_id)
         const owned =
           this.sql.complete.run({
             id: c.delivery_id,
@@ -272,6 +274,8 @@ export class SqliteWebhookStore implements WebhookStore {
             status: c.status,
             next: c.status === 'pending' ? c.next_attempt_at : null,
           }).changes > 0
+        // `complete` counts the attempt; a lost lease still counts it here.
+        if (!owned) this.sql.countAttempt.run(c.delivery_id)
         if (owned && c.disableWebhook !== null) {
           const row = this.sql.webhookOfDelivery.get(c.delivery_id) as { webhook_id: string } | undefined
           if (row && this.sql.disableWebhook.run(c.disableWebhook, c.now, row.webhook_id).changes > 0) {
@@ -415,7 +419,8 @@ function prepareStatements(db: BetterSqlite3.Database) {
     ),
     countAttempt: db.prepare('UPDATE deliveries SET attempt_count = attempt_count + 1 WHERE id = ?'),
     complete: db.prepare(
-      `UPDATE deliveries SET status = @status, lease_token = NULL, cycle_attempts = cycle_attempts + 1,
+      `UPDATE deliveries SET status = @status, lease_token = NULL,
+         attempt_count = attempt_count + 1, cycle_attempts = cycle_attempts + 1,
          next_attempt_at = CASE WHEN @next IS NOT NULL AND ${webhookIsEnabled} THEN @next ELSE NULL END
        WHERE id = @id AND lease_token = @token AND status = 'delivering'`,
     ),
@@ -490,8 +495,4 @@ function toQueued(row: DeliveryRow): QueuedDelivery {
     attempt_count: row.attempt_count,
     cycle_attempts: row.cycle_attempts,
   }
-}
-
-function maybe<R, T>(row: R | undefined, map: (row: R) => T): T | null {
-  return row === undefined ? null : map(row)
 }
