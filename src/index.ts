@@ -67,6 +67,7 @@ export { MemoryWebhookStore } from './store/memory.js'
 export {
   DELIVERY_STATUSES,
   type AttemptCompletion,
+  type AttemptOutcome,
   type AttemptRecord,
   type ClaimedDelivery,
   type ClaimRequest,
@@ -75,6 +76,7 @@ export {
   type DeliveryStatus,
   type NewDelivery,
   type QueuedDelivery,
+  type ReleasedClaim,
   type StoredDelivery,
   type StoredWebhook,
   type WebhookChanges,

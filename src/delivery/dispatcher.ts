@@ -575,11 +575,9 @@ export class WebhookDispatcher {
       this.report(error)
       this.armTimer(this.clock.now() + STORE_RETRY_MS)
     } finally {
+      // Every early return leaves something to wake the pump: no free slot
+      // (the next attempt to end pumps), the timer (after an error), or close.
       this.pumping = false
-      if (this.pumpAgain && !this.closed) {
-        this.pumpAgain = false
-        this.pump()
-      }
     }
   }
 
@@ -624,21 +622,13 @@ export class WebhookDispatcher {
     const startedAt = this.clock.now()
     const result = await this.send(webhook, { id: delivery.id, event: delivery.event, body: delivery.body, attempt: number })
     const now = this.clock.now()
-    const attempt = toAttemptRecord(number, startedAt, result)
     if (result.aborted) {
-      const written = this.complete({
-        delivery_id: delivery.id,
-        leaseToken,
-        attempt,
-        status: 'released',
-        next_attempt_at: null,
-        disableWebhook: null,
-        now,
-      })
+      const written = this.complete({ status: 'released', delivery_id: delivery.id, leaseToken, now })
       release()
       await written
       return
     }
+    const attempt = toAttemptRecord(number, startedAt, result)
     const step = planNextStep({
       outcome: classifyAttempt(result),
       error: result.error,
@@ -774,23 +764,7 @@ export class WebhookDispatcher {
 
   private releaseUnstarted(claimed: ClaimedDelivery[], leaseToken: string): void {
     const now = this.clock.now()
-    for (const { delivery } of claimed) {
-      void this.complete({
-        delivery_id: delivery.id,
-        leaseToken,
-        attempt: toAttemptRecord(delivery.attempt_count + 1, now, {
-          status_code: null,
-          response_body: null,
-          error: null,
-          duration_ms: 0,
-          aborted: true,
-        }),
-        status: 'released',
-        next_attempt_at: null,
-        disableWebhook: null,
-        now,
-      })
-    }
+    for (const { delivery } of claimed) void this.complete({ status: 'released', delivery_id: delivery.id, leaseToken, now })
   }
 
   // --- helpers ------------------------------------------------------------

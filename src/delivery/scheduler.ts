@@ -65,9 +65,4 @@ export class WakeTimer {
     this.handle = undefined
     this.armedAt = null
   }
-
-  /** When the timer will fire, or null when disarmed. */
-  get at(): number | null {
-    return this.armedAt
-  }
 }

@@ -119,23 +119,32 @@ export interface ClaimResult {
   nextDueAt: number | null
 }
 
-/** What to record after one attempt. */
-export interface AttemptCompletion {
+/**
+ * What to record after one attempt: `succeeded` / `failed` end the delivery;
+ * `pending` schedules the next attempt at `next_attempt_at` (parked instead
+ * if the webhook is disabled by then).
+ */
+export interface AttemptOutcome {
+  status: 'succeeded' | 'failed' | 'pending'
   delivery_id: string
   leaseToken: string
   attempt: AttemptRecord
-  /**
-   * `succeeded` / `failed` end the delivery; `pending` schedules the next
-   * attempt at `next_attempt_at` (parked instead if the webhook is disabled
-   * by then); `released` puts the claim back as it was, due now, without
-   * counting the attempt (the dispatcher was closing).
-   */
-  status: 'succeeded' | 'failed' | 'pending' | 'released'
   next_attempt_at: number | null
   /** Disable the webhook with this reason (its unfinished deliveries are parked). */
   disableWebhook: string | null
   now: number
 }
+
+/** Puts a claim back, due at `now`, without counting an attempt (the dispatcher was closing). */
+export interface ReleasedClaim {
+  status: 'released'
+  delivery_id: string
+  leaseToken: string
+  now: number
+}
+
+/** What `completeAttempts` records, one per claimed delivery. */
+export type AttemptCompletion = AttemptOutcome | ReleasedClaim
 
 /** What completing a batch changed beyond the deliveries themselves. */
 export interface CompletionResult {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type {
-  AttemptCompletion,
+  AttemptOutcome,
   ClaimRequest,
   NewDelivery,
   WebhookRecord,
@@ -61,7 +61,7 @@ function claim(overrides: Partial<ClaimRequest> = {}): ClaimRequest {
   }
 }
 
-function completion(deliveryId: string, leaseToken: string, overrides: Partial<AttemptCompletion> = {}): AttemptCompletion {
+function completion(deliveryId: string, leaseToken: string, overrides: Partial<AttemptOutcome> = {}): AttemptOutcome {
   return {
     delivery_id: deliveryId,
     leaseToken,
@@ -361,7 +361,7 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
       it('releases a claim without counting an attempt', async () => {
         const d = newDelivery(hook.id)
         const token = await claimOne(d)
-        await store.completeAttempts([completion(d.id, token, { status: 'released', now: T0 + 3 })])
+        await store.completeAttempts([{ status: 'released', delivery_id: d.id, leaseToken: token, now: T0 + 3 }])
         expect(await store.getDelivery(d.id)).toMatchObject({ status: 'pending', next_attempt_at: T0 + 3, attempts: [], cycle_attempts: 0 })
       })
 
