@@ -46,6 +46,7 @@ const expectedExports: Record<string, string[]> = {
     'verifyWebhook',
   ],
   'agno-events/sqlite': ['SqliteWebhookStore', 'StoreBusyError'],
+  'agno-events/http': ['createOpenApiDocument', 'createWebhookRoutes'],
   'agno-events/verify': [
     'AgnoEventsError',
     'WebhookVerificationError',
@@ -58,7 +59,7 @@ const expectedExports: Record<string, string[]> = {
 
 describe('package surface', () => {
   it('exports map lists exactly the released entries', () => {
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', './sqlite', './verify'])
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './http', './package.json', './sqlite', './verify'])
   })
 
   it.each(Object.entries(expectedExports))('%s exports exactly its public names (ESM and CJS)', async (entry, names) => {

@@ -19,10 +19,11 @@ import {
 } from '../store/types.js'
 import { buildDeliveryHeaders } from './headers.js'
 import {
-  checkCreateInput,
-  checkUpdateInput,
+  checkWith,
+  registrationSchemas,
   type CreateWebhookInput,
   type RegistrationPolicy,
+  type RegistrationSchemas,
   type UpdateWebhookInput,
 } from './registration.js'
 import { checkRetrySchedule, classifyAttempt, DEFAULT_RETRY_SCHEDULE, planNextStep } from './retry.js'
@@ -194,7 +195,9 @@ export class WebhookDispatcher {
   private readonly pollIntervalMs: number
   private readonly closeTimeoutMs: number
   private readonly standardWebhooks: boolean
-  private readonly policy: RegistrationPolicy
+  /** The address and scheme rules registrations are checked against (from the options). */
+  readonly registrationPolicy: Readonly<RegistrationPolicy>
+  private readonly rules: RegistrationSchemas
   private readonly canDeliver: (webhook: Webhook, event: EventEnvelope) => boolean
   private readonly onWebhookDisabled: ((webhook: Webhook, reason: string) => void) | undefined
   private readonly onError: (error: unknown) => void
@@ -243,16 +246,17 @@ export class WebhookDispatcher {
     this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 30_000)
     this.closeTimeoutMs = positive('closeTimeoutMs', options.closeTimeoutMs ?? this.timeoutMs + 1000)
     this.standardWebhooks = options.standardWebhooks ?? true
-    this.policy = {
+    this.registrationPolicy = Object.freeze({
       allowPrivateNetworks: options.allowPrivateNetworks ?? false,
-      allowedHosts: options.allowedHosts ?? [],
+      allowedHosts: Object.freeze([...(options.allowedHosts ?? [])]),
       allowInsecureUrls: options.allowInsecureUrls ?? false,
-    }
+    })
+    this.rules = registrationSchemas(this.registrationPolicy)
     this.sender =
       options.sender ??
       createUndiciSender({
-        allowPrivateNetworks: this.policy.allowPrivateNetworks,
-        allowedHosts: this.policy.allowedHosts,
+        allowPrivateNetworks: this.registrationPolicy.allowPrivateNetworks,
+        allowedHosts: this.registrationPolicy.allowedHosts,
         resolveHost: options.resolveHost,
       })
     this.canDeliver = options.canDeliver ?? ownerMatches
@@ -304,8 +308,8 @@ export class WebhookDispatcher {
   // --- webhooks ---------------------------------------------------------
 
   /** Registers a webhook. Throws {@link WebhookValidationError} naming each bad field; nothing is stored then. */
-  async createWebhook(input: CreateWebhookInput): Promise<CreatedWebhook> {
-    checkCreateInput(input, this.policy)
+  async createWebhook(raw: CreateWebhookInput): Promise<CreatedWebhook> {
+    const input = checkWith(this.rules.create, raw)
     const now = this.clock.now()
     const generated = input.secret === undefined ? randomBytes(32).toString('base64url') : undefined
     const record: WebhookRecord = {
@@ -344,8 +348,8 @@ export class WebhookDispatcher {
    * Changes any of `url`, `events`, `secret`, `headers`, `enabled`,
    * `description`. Enabling a disabled webhook resumes its parked deliveries.
    */
-  async updateWebhook(id: string, patch: UpdateWebhookInput): Promise<Webhook> {
-    checkUpdateInput(patch, this.policy)
+  async updateWebhook(id: string, raw: UpdateWebhookInput): Promise<Webhook> {
+    const patch = checkWith(this.rules.patch, raw)
     const changes: WebhookChanges = { ...patch }
     if (patch.events) changes.events = [...patch.events]
     if (patch.enabled === false) changes.disabled_reason = 'Disabled by an update'

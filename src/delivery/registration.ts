@@ -1,7 +1,14 @@
-import { WebhookValidationError, type ValidationIssue } from '../errors.js'
-import { EVENT_TYPES, isEventType, type EventType } from '../events/catalog.js'
+import { z } from 'zod'
+import { WebhookValidationError } from '../errors.js'
+import { EVENT_TYPES, type EventType } from '../events/catalog.js'
+import { collectIssues } from '../zod-issues.js'
 import { CONNECTION_HEADER_NAMES, DELIVERY_HEADER_NAMES } from './headers.js'
 import { literalHostRange, type AddressPolicy } from './ssrf.js'
+
+// The registration rules of SPEC §5, as zod schemas: the dispatcher checks
+// code registrations with them, the HTTP routes check request bodies with the
+// same objects, and the OpenAPI document is generated from them. Objects are
+// strict: a misspelt field (`evnts`) is refused, never silently dropped.
 
 /** What `createWebhook` accepts. */
 export interface CreateWebhookInput {
@@ -35,8 +42,6 @@ export interface RegistrationPolicy extends AddressPolicy {
   allowInsecureUrls?: boolean
 }
 
-const CREATE_FIELDS = new Set(['url', 'events', 'secret', 'headers', 'description', 'owner_id', 'enabled'])
-const UPDATE_FIELDS = new Set(['url', 'events', 'secret', 'headers', 'enabled', 'description'])
 const RESERVED_HEADERS = new Set([...DELIVERY_HEADER_NAMES, ...CONNECTION_HEADER_NAMES])
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const MAX_HEADERS = 20
@@ -44,100 +49,135 @@ const MAX_HEADER_VALUE = 1024
 const MAX_URL = 2048
 const MAX_DESCRIPTION = 1024
 
-type Checker = (value: unknown, issues: ValidationIssue[], policy: RegistrationPolicy) => void
+const eventName = z.enum([...EVENT_TYPES, '*'], {
+  error: (issue) => `unknown event type ${JSON.stringify(issue.input)}`,
+})
 
-const checkers: Record<string, Checker> = {
-  url(value, issues, policy) {
-    const problem = urlProblem(value, policy)
-    if (problem) issues.push({ path: 'url', message: problem })
-  },
-  events(value, issues) {
-    if (!Array.isArray(value)) return void issues.push({ path: 'events', message: 'must be an array of event types' })
-    if (value.length === 0) return void issues.push({ path: 'events', message: 'must list at least one event type' })
-    if (value.includes('*')) {
-      if (value.length !== 1) issues.push({ path: 'events', message: '"*" (all events) must be the only entry' })
+const events = z
+  .array(eventName, { error: 'must be an array of event types' })
+  .min(1, { error: 'must list at least one event type' })
+  .max(EVENT_TYPES.length, { error: `must list at most ${EVENT_TYPES.length} event types` })
+  .superRefine((list, ctx) => {
+    if (list.includes('*') && list.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: '"*" (all events) must be the only entry' })
       return
     }
-    if (value.length > EVENT_TYPES.length) {
-      issues.push({ path: 'events', message: `must list at most ${EVENT_TYPES.length} event types` })
-    }
-    const seen = new Set<unknown>()
-    value.forEach((type: unknown, i) => {
-      if (!isEventType(type)) issues.push({ path: `events[${i}]`, message: `unknown event type ${JSON.stringify(type)}` })
-      else if (seen.has(type)) issues.push({ path: `events[${i}]`, message: `"${type}" is listed twice` })
+    const seen = new Set<string>()
+    list.forEach((type, i) => {
+      if (seen.has(type)) ctx.addIssue({ code: 'custom', path: [i], message: `"${type}" is listed twice` })
       seen.add(type)
     })
-  },
-  secret(value, issues) {
-    if (typeof value !== 'string') return void issues.push({ path: 'secret', message: 'must be a string' })
-    if (value.length < 16 || value.length > 256) {
-      issues.push({ path: 'secret', message: 'must be 16 to 256 characters long' })
-    }
-  },
-  headers(value, issues) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return void issues.push({ path: 'headers', message: 'must be an object of header names to values' })
-    }
-    const entries = Object.entries(value)
-    if (entries.length > MAX_HEADERS) issues.push({ path: 'headers', message: `must have at most ${MAX_HEADERS} headers` })
-    for (const [name, headerValue] of entries) {
-      const path = `headers.${name}`
-      if (!HTTP_TOKEN.test(name)) issues.push({ path, message: 'is not a valid HTTP header name' })
-      else if (RESERVED_HEADERS.has(name.toLowerCase())) {
-        issues.push({ path, message: 'is set by agno-events and cannot be overridden' })
+  })
+  .describe(`1 to ${EVENT_TYPES.length} distinct event types, or ["*"] for all`)
+
+const secret = z
+  .string({ error: 'must be a string' })
+  .min(16, { error: 'must be 16 to 256 characters long' })
+  .max(256, { error: 'must be 16 to 256 characters long' })
+  .describe('The signing secret, 16 to 256 characters; generated when omitted')
+
+const headerValue = z
+  .string({ error: 'must be a string' })
+  .max(MAX_HEADER_VALUE, { error: `must be at most ${MAX_HEADER_VALUE} characters` })
+  .regex(/^[^\r\n\0]*$/, { error: 'must not contain CR, LF or NUL' })
+
+const headers = z
+  .record(z.string(), headerValue, { error: 'must be an object of header names to values' })
+  .superRefine((value, ctx) => {
+    const names = Object.keys(value)
+    if (names.length > MAX_HEADERS) ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_HEADERS} headers` })
+    for (const name of names) {
+      if (!HTTP_TOKEN.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid HTTP header name' })
+      } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is set by agno-events and cannot be overridden' })
       }
-      if (typeof headerValue !== 'string') issues.push({ path, message: 'must be a string' })
-      else if (/[\r\n\0]/.test(headerValue)) issues.push({ path, message: 'must not contain CR, LF or NUL' })
-      else if (headerValue.length > MAX_HEADER_VALUE) {
-        issues.push({ path, message: `must be at most ${MAX_HEADER_VALUE} characters` })
-      }
     }
-  },
-  description(value, issues) {
-    if (value === null) return
-    if (typeof value !== 'string') return void issues.push({ path: 'description', message: 'must be a string or null' })
-    if (value.length > MAX_DESCRIPTION) {
-      issues.push({ path: 'description', message: `must be at most ${MAX_DESCRIPTION} characters` })
-    }
-  },
-  owner_id(value, issues) {
-    if (value !== null && (typeof value !== 'string' || value.length === 0 || value.length > 256)) {
-      issues.push({ path: 'owner_id', message: 'must be null or a string of 1 to 256 characters' })
-    }
-  },
-  enabled(value, issues) {
-    if (typeof value !== 'boolean') issues.push({ path: 'enabled', message: 'must be true or false' })
-  },
+  })
+  .describe(`Up to ${MAX_HEADERS} extra headers sent with every delivery`)
+
+const description = z
+  .string({ error: 'must be a string or null' })
+  .max(MAX_DESCRIPTION, { error: `must be at most ${MAX_DESCRIPTION} characters` })
+  .nullable()
+
+const enabled = z.boolean({ error: 'must be true or false' })
+
+const ownerId = z
+  .string({ error: 'must be null or a string of 1 to 256 characters' })
+  .min(1, { error: 'must be null or a string of 1 to 256 characters' })
+  .max(256, { error: 'must be null or a string of 1 to 256 characters' })
+  .nullable()
+
+function urlSchema(policy: RegistrationPolicy) {
+  return z
+    .string({ error: 'must be a string' })
+    .max(MAX_URL, { error: `must be at most ${MAX_URL} characters` })
+    .superRefine((value, ctx) => {
+      const problem = urlProblem(value, policy)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    .meta({ format: 'uri', description: `An absolute https URL of at most ${MAX_URL} characters, user:password-free, on a public host` })
 }
 
-function check(input: unknown, allowed: Set<string>, required: string[], policy: RegistrationPolicy): void {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new WebhookValidationError([{ path: '', message: 'must be an object' }])
+/**
+ * The create and update body schemas under a policy. `owner_id` is only part
+ * of the code API's input: over HTTP the owner is the authenticated principal.
+ */
+export function registrationSchemas(policy: RegistrationPolicy) {
+  const url = urlSchema(policy)
+  const patch = z.strictObject({
+    url: url.optional(),
+    events: events.optional(),
+    secret: secret.optional(),
+    headers: headers.optional(),
+    enabled: enabled.optional(),
+    description: description.optional(),
+  })
+  const body = z.strictObject({
+    url,
+    events,
+    secret: secret.optional(),
+    headers: headers.optional(),
+    description: description.optional(),
+    enabled: enabled.optional(),
+  })
+  return { body, patch, create: body.extend({ owner_id: ownerId.optional() }) }
+}
+
+export type RegistrationSchemas = ReturnType<typeof registrationSchemas>
+
+/** Parses `input` with `schema`; throws {@link WebhookValidationError} naming every bad field. */
+export function checkWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  // zod drops a `__proto__` key of a record without a word; refuse it instead.
+  const proto = protoKeyPath(input, '', 3)
+  if (proto !== null) throw new WebhookValidationError([{ path: proto, message: 'is not an allowed key' }])
+  const result = schema.safeParse(input)
+  if (result.success) return result.data
+  throw new WebhookValidationError(
+    result.error.issues.length === 1 && result.error.issues[0]?.path.length === 0 && !isObject(input)
+      ? [{ path: '', message: 'must be an object' }]
+      : collectIssues('', input, result.error),
+  )
+}
+
+// Registration bodies are two levels deep, so three levels are searched.
+function protoKeyPath(value: unknown, path: string, depth: number): string | null {
+  if (depth === 0 || !isObject(value)) return null
+  for (const [key, child] of Object.entries(value as object)) {
+    const childPath = path === '' ? key : `${path}.${key}`
+    if (key === '__proto__') return childPath
+    const found = protoKeyPath(child, childPath, depth - 1)
+    if (found !== null) return found
   }
-  const issues: ValidationIssue[] = []
-  for (const field of required) {
-    if ((input as Record<string, unknown>)[field] === undefined) issues.push({ path: field, message: 'is required' })
-  }
-  for (const [field, value] of Object.entries(input)) {
-    if (!allowed.has(field)) issues.push({ path: field, message: 'is not a known field' })
-    else if (value !== undefined) checkers[field]?.(value, issues, policy)
-  }
-  if (issues.length > 0) throw new WebhookValidationError(issues)
+  return null
 }
 
-/** Throws {@link WebhookValidationError} naming every field that breaks a registration rule. */
-export function checkCreateInput(input: unknown, policy: RegistrationPolicy): asserts input is CreateWebhookInput {
-  check(input, CREATE_FIELDS, ['url', 'events'], policy)
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Throws {@link WebhookValidationError} naming every field of the patch that breaks a rule. */
-export function checkUpdateInput(input: unknown, policy: RegistrationPolicy): asserts input is UpdateWebhookInput {
-  check(input, UPDATE_FIELDS, [], policy)
-}
-
-function urlProblem(value: unknown, policy: RegistrationPolicy): string | null {
-  if (typeof value !== 'string') return 'must be a string'
-  if (value.length > MAX_URL) return `must be at most ${MAX_URL} characters`
+function urlProblem(value: string, policy: RegistrationPolicy): string | null {
   let url: URL
   try {
     url = new URL(value)

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3'
-import type { z } from 'zod'
-import { EventValidationError, type ValidationIssue } from '../errors.js'
+import { EventValidationError } from '../errors.js'
+import { collectIssues } from '../zod-issues.js'
 import { eventCatalog, isEventType, metadataInputSchema, type EventType } from './catalog.js'
 import type { EventEnvelope, EventListener, MetadataInput, PayloadInput } from './types.js'
 
@@ -146,29 +146,6 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
     },
   }
   return bus
-}
-
-function collectIssues(root: string, input: unknown, error: z.ZodError | undefined): ValidationIssue[] {
-  if (!error) return []
-  return error.issues.map((issue) => ({
-    path: formatPath(root, issue.path),
-    message: valueAt(input, issue.path) === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message,
-  }))
-}
-
-function formatPath(root: string, path: readonly PropertyKey[]): string {
-  let out = root
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`
-  return out
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined
-    value = (value as Record<PropertyKey, unknown>)[key]
-  }
-  return value
 }
 
 // The body travels with the envelope as a non-enumerable symbol property:
