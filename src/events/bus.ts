@@ -94,19 +94,22 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
     }
   }
 
-  const bus: EventBus = {
+  let serializing = false
+  const bus: EventBus & { [SERIALIZE]?: () => void } = {
+    [SERIALIZE]: () => {
+      serializing = true
+    },
     emit(type, payload, metadata) {
       if (!isEventType(type)) {
         throw new EventValidationError(String(type), [{ path: 'event', message: `unknown event type "${String(type)}"` }])
       }
       const payloadResult = eventCatalog[type].safeParse(payload)
       const metadataResult = metadataInputSchema.safeParse(metadata ?? {})
-      const issues = [
-        ...collectIssues('payload', payload, payloadResult.error),
-        ...collectIssues('metadata', metadata, metadataResult.error),
-      ]
-      if (issues.length > 0 || !payloadResult.success || !metadataResult.success) {
-        throw new EventValidationError(type, issues)
+      if (!payloadResult.success || !metadataResult.success) {
+        throw new EventValidationError(type, [
+          ...collectIssues('payload', payload, payloadResult.error),
+          ...collectIssues('metadata', metadata, metadataResult.error),
+        ])
       }
       const envelope = {
         event: type,
@@ -114,16 +117,20 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
         payload: payloadResult.data,
         metadata: { ...metadataResult.data, request_id: metadataResult.data.request_id ?? generateId() },
       } as EventEnvelope<typeof type>
-      // Serialized here, once: the webhook body is the event as emitted, even
-      // if a listener later changes the object, and an unserializable extra
-      // field (a BigInt, a cycle) is the emitter's error, not a lost delivery.
-      let body: string
-      try {
-        body = JSON.stringify(envelope)
-      } catch (error) {
-        throw new EventValidationError(type, [{ path: 'payload', message: `is not JSON-serializable (${String(error)})` }])
+      // Once a dispatcher listens, the envelope is serialized here, once: the
+      // webhook body is the event as emitted, even if a listener later changes
+      // the object, and an unserializable extra field (a BigInt, a cycle) is
+      // the emitter's error, not a lost delivery. A bus nobody delivers from
+      // skips the cost, the largest part of an emit.
+      if (serializing) {
+        let body: string
+        try {
+          body = JSON.stringify(envelope)
+        } catch (error) {
+          throw new EventValidationError(type, [{ path: 'payload', message: `is not JSON-serializable (${String(error)})` }])
+        }
+        Object.defineProperty(envelope, SERIALIZED, { value: body })
       }
-      Object.defineProperty(envelope, SERIALIZED, { value: body })
       emitter.emit(type, envelope)
       emitter.emit('*', envelope)
       return envelope
@@ -152,6 +159,16 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
 // invisible to JSON, Object.keys and equality checks, and measured at a fifth
 // of the cost of a WeakMap entry at high emit rates.
 const SERIALIZED = Symbol('agno-events.serialized')
+const SERIALIZE = Symbol('agno-events.serialize')
+
+/**
+ * Makes a bus from `createEventBus` serialize every envelope at emit time
+ * (internal: the dispatcher asks for it when it subscribes). Other buses are
+ * left alone; their envelopes are serialized when the dispatcher takes them.
+ */
+export function serializeAtEmit(bus: EventBus): void {
+  ;(bus as { [SERIALIZE]?: () => void })[SERIALIZE]?.()
+}
 
 /**
  * The JSON text of an envelope, as serialized when it was emitted (internal:
