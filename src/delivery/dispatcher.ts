@@ -29,6 +29,7 @@ import {
 import { checkRetrySchedule, classifyAttempt, DEFAULT_RETRY_SCHEDULE, planNextStep } from './retry.js'
 import { systemClock, WakeTimer, type Clock } from './scheduler.js'
 import { createUndiciSender, type SendResult, type WebhookSender } from './sender.js'
+import { SlowLane } from './slow-lane.js'
 import type { ResolveHost } from './ssrf.js'
 
 /** A webhook as the dispatcher returns it: never its secret. */
@@ -131,6 +132,13 @@ export interface WebhookDispatcherOptions extends RegistrationPolicy {
   concurrency?: number
   /** Attempts in flight at once per webhook (per process). Default 8. */
   perWebhookConcurrency?: number
+  /**
+   * An endpoint whose attempt runs longer than this is slow: until it answers
+   * faster again it gets one attempt at a time, and slow endpoints together
+   * get at most half of `concurrency`, so hanging endpoints never starve the
+   * healthy ones. Default 2 000 (at most `timeoutMs / 2`).
+   */
+  slowAttemptMs?: number
   /** Send the Standard Webhooks headers too. Default true. */
   standardWebhooks?: boolean
   /** Replaces the tenant rule (owner_id vs metadata.user_id). */
@@ -222,6 +230,7 @@ export class WebhookDispatcher {
   // Attempts in flight.
   private readonly inFlight = new Map<string, number>()
   private inFlightTotal = 0
+  private readonly slowLane: SlowLane
   private readonly running = new Set<Promise<void>>()
   private pumping = false
   private pumpAgain = false
@@ -246,6 +255,8 @@ export class WebhookDispatcher {
     this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 30_000)
     this.closeTimeoutMs = positive('closeTimeoutMs', options.closeTimeoutMs ?? this.timeoutMs + 1000)
     this.standardWebhooks = options.standardWebhooks ?? true
+    const slowAttemptMs = positive('slowAttemptMs', options.slowAttemptMs ?? Math.min(2000, this.timeoutMs / 2))
+    this.slowLane = new SlowLane(slowAttemptMs, Math.max(1, Math.floor(this.concurrency / 2)), this.perWebhookConcurrency)
     this.registrationPolicy = Object.freeze({
       allowPrivateNetworks: options.allowPrivateNetworks ?? false,
       allowedHosts: Object.freeze([...(options.allowedHosts ?? [])]),
@@ -562,7 +573,7 @@ export class WebhookDispatcher {
           now: this.clock.now(),
           limit: free,
           perWebhookLimit: this.perWebhookConcurrency,
-          inFlight: this.inFlight,
+          inFlight: this.slowLane.view(this.inFlight, this.clock.now()),
           leaseMs: this.leaseMs,
           leaseToken,
         })
@@ -599,6 +610,7 @@ export class WebhookDispatcher {
     const webhookId = claim.webhook.id
     this.inFlight.set(webhookId, (this.inFlight.get(webhookId) ?? 0) + 1)
     this.inFlightTotal++
+    const lane = this.slowLane.started(webhookId, this.clock.now())
     let released = false
     // The slot guards the HTTP request. It is freed as soon as the response
     // is in: the delivery stays leased until its outcome is written, so no
@@ -610,9 +622,13 @@ export class WebhookDispatcher {
       if (left > 0) this.inFlight.set(webhookId, left)
       else this.inFlight.delete(webhookId)
       this.inFlightTotal--
+      this.slowLane.ended(lane, null)
       this.pump()
     }
-    const running: Promise<void> = this.attempt(claim, leaseToken, release)
+    const running: Promise<void> = this.attempt(claim, leaseToken, (durationMs) => {
+      this.slowLane.ended(lane, durationMs)
+      release()
+    })
       .catch((error: unknown) => this.report(error))
       .finally(() => {
         release()
@@ -621,7 +637,11 @@ export class WebhookDispatcher {
     this.running.add(running)
   }
 
-  private async attempt(claim: ClaimedDelivery, leaseToken: string, release: () => void): Promise<void> {
+  private async attempt(
+    claim: ClaimedDelivery,
+    leaseToken: string,
+    release: (durationMs: number | null) => void,
+  ): Promise<void> {
     const { delivery, webhook } = claim
     const number = delivery.attempt_count + 1
     const startedAt = this.clock.now()
@@ -629,7 +649,7 @@ export class WebhookDispatcher {
     const now = this.clock.now()
     if (result.aborted) {
       const written = this.complete({ status: 'released', delivery_id: delivery.id, leaseToken, now })
-      release()
+      release(null)
       await written
       return
     }
@@ -650,7 +670,7 @@ export class WebhookDispatcher {
       disableWebhook: step.status === 'failed' && !delivery.test ? step.disableReason : null,
       now,
     })
-    release()
+    release(result.duration_ms)
     await written
     // Reports are built only when someone listens (measured: a fifth of the
     // dispatcher's own allocations per delivery otherwise).
