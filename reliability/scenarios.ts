@@ -197,7 +197,14 @@ export async function receiversDown(options: ReceiversDownOptions): Promise<Rece
     },
   }
   const store = new SqliteWebhookStore({ filename: join(dir, 'load.db') })
-  const { bus, dispatcher } = dispatcherFor({ store, clock, retrySchedule: [0, 200, 400, 800, 1600, 3200, 6400], timeoutMs: 1000 })
+  const { bus, dispatcher } = dispatcherFor({
+    store,
+    clock,
+    // Attempts over about a minute, so no delivery runs out of them
+    // during the outage and disables its webhook.
+    retrySchedule: [0, 500, 1000, 2000, 4000, 8000, 16000, 32000],
+    timeoutMs: 1000,
+  })
   await dispatcher.start()
   for (let i = 0; i < options.webhooks; i++) {
     await dispatcher.createWebhook({ url: `http://127.0.0.1:${port}/hook/${i}`, events: ['agent.executed'] })

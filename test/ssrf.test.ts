@@ -66,6 +66,18 @@ const privateUrls = (port: number) => ({
   '0177.0.0.1 (octal)': `http://0177.0.0.1:${port}/hook`,
   '0x7f000001 (hex)': `http://0x7f000001:${port}/hook`,
   'localhost. (trailing dot)': `http://localhost.:${port}/hook`,
+  'LOCALHOST (upper case)': `http://LOCALHOST:${port}/hook`,
+  'sub.localhost': `http://api.localhost:${port}/hook`,
+  '0 (unspecified, short form)': `http://0:${port}/hook`,
+  '127.1 (short form)': `http://127.1:${port}/hook`,
+  '0x7f.1 (mixed hex)': `http://0x7f.1:${port}/hook`,
+  '[::] (unspecified)': `http://[::]:${port}/hook`,
+  '[0:0:0:0:0:ffff:7f00:1] (mapped, long form)': `http://[0:0:0:0:0:ffff:7f00:1]:${port}/hook`,
+  '[::ffff:169.254.169.254] (mapped metadata)': `http://[::ffff:169.254.169.254]/latest`,
+  '[fd00::1] (unique-local)': `http://[fd00::1]:${port}/hook`,
+  '[fe80::1] (link-local)': `http://[fe80::1]:${port}/hook`,
+  '100.64.0.1 (CGNAT)': `http://100.64.0.1:${port}/hook`,
+  '224.0.0.1 (multicast)': `http://224.0.0.1:${port}/hook`,
 })
 
 describe('registration refuses literal private hosts', () => {
@@ -79,7 +91,7 @@ describe('registration refuses literal private hosts', () => {
     const error = await dispatcher.createWebhook({ url, events: ['*'] }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(WebhookValidationError)
     expect((error as WebhookValidationError).field).toBe('url')
-    expect((error as Error).message).toMatch(/^url: host .* is a (loopback|private|link-local) address/)
+    expect((error as Error).message).toMatch(/^url: host .* is an? (loopback|private|link-local|unspecified|unique-local|carrier-grade NAT|multicast) address/)
     expect((await dispatcher.listWebhooks()).data).toEqual([])
   })
 
@@ -121,7 +133,7 @@ describe.each<SenderKind>(['undici', 'ofetch'])('the %s sender with the default 
     await waitFor(() => guarded.attempts.length === urls.length, 10_000, 'every attempt')
     for (const attempt of guarded.attempts) {
       expect(attempt.status_code).toBeNull()
-      expect(attempt.error).toMatch(/^address \S+ (of \S+ )?is blocked \((loopback|private|link-local)\)$/)
+      expect(attempt.error).toMatch(/^address \S+ (of \S+ )?is blocked \((loopback|private|link-local|unspecified|unique-local|carrier-grade NAT|multicast)\)$/)
     }
     expect(receiver.requests).toEqual([])
   })

@@ -20,6 +20,7 @@ import {
 import { buildDeliveryHeaders } from './headers.js'
 import {
   checkWith,
+  quote,
   registrationSchemas,
   type CreateWebhookInput,
   type RegistrationPolicy,
@@ -427,7 +428,7 @@ export class WebhookDispatcher {
     const hook = await this.requireWebhook(webhookId)
     const event = options.event ?? (hook.events[0] === '*' ? EVENT_TYPES[0] : hook.events[0])
     if (!isEventType(event)) {
-      throw new WebhookValidationError([{ path: 'event', message: `unknown event type ${JSON.stringify(event)}` }])
+      throw new WebhookValidationError([{ path: 'event', message: `unknown event type ${quote(event)}` }])
     }
     const now = this.clock.now()
     const envelope = {

@@ -49,8 +49,16 @@ const MAX_HEADER_VALUE = 1024
 const MAX_URL = 2048
 const MAX_DESCRIPTION = 1024
 
+const MAX_HEADER_NAME = 256
+
+/** A value quoted in a message, cut so that a huge input is never echoed back whole. */
+export function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 66 ? `${text.slice(0, 64)}…` : text
+}
+
 const eventName = z.enum([...EVENT_TYPES, '*'], {
-  error: (issue) => `unknown event type ${JSON.stringify(issue.input)}`,
+  error: (issue) => `unknown event type ${quote(issue.input)}`,
 })
 
 const events = z
@@ -87,7 +95,9 @@ const headers = z
     const names = Object.keys(value)
     if (names.length > MAX_HEADERS) ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_HEADERS} headers` })
     for (const name of names) {
-      if (!HTTP_TOKEN.test(name)) {
+      if (name.length > MAX_HEADER_NAME) {
+        ctx.addIssue({ code: 'custom', path: [`${name.slice(0, 64)}…`], message: `is longer than ${MAX_HEADER_NAME} characters` })
+      } else if (!HTTP_TOKEN.test(name)) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid HTTP header name' })
       } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'is set by agno-events and cannot be overridden' })
@@ -191,7 +201,7 @@ function urlProblem(value: string, policy: RegistrationPolicy): string | null {
   if (url.hash) return 'must not contain a #fragment'
   const range = literalHostRange(url.hostname, policy)
   if (range) {
-    return `host ${url.hostname} is a ${range} address, which webhooks may not reach (see allowPrivateNetworks and allowedHosts)`
+    return `host ${url.hostname} is ${/^[aeiou]/.test(range) ? 'an' : 'a'} ${range} address, which webhooks may not reach (see allowPrivateNetworks and allowedHosts)`
   }
   return null
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { EVENT_TYPES, type EventType } from '../events/catalog.js'
+import { quote } from '../delivery/registration.js'
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../store/types.js'
 
 // The shapes of the /webhooks API that are not registration rules (those live
@@ -37,7 +38,7 @@ export const listDeliveriesQuery = listWebhooksQuery.extend({
 
 export const testBody = z.strictObject({
   event: z
-    .enum(eventTypes, { error: (issue) => `unknown event type ${JSON.stringify(issue.input)}` })
+    .enum(eventTypes, { error: (issue) => `unknown event type ${quote(issue.input)}` })
     .optional()
     .describe("The event type of the sample; default the webhook's first"),
 })
