@@ -9,5 +9,6 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     typecheck: { enabled: false },
+    globalSetup: ['test/support/postgres-setup.ts'],
   },
 })

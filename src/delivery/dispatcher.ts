@@ -234,6 +234,7 @@ export class WebhookDispatcher {
   private readonly slowLane: SlowLane
   private readonly running = new Set<Promise<void>>()
   private pumping = false
+  private stopWatching: (() => Promise<void>) | undefined
   private pumpAgain = false
   private pumpScheduled = false
   private leaseCounter = 0
@@ -294,6 +295,15 @@ export class WebhookDispatcher {
     if (this.closed) throw new AgnoEventsError('closed', 'The dispatcher is closed')
     if (this.started) return
     this.started = true
+    // A shared store that can announce work (PostgreSQL's NOTIFY) wakes this
+    // dispatcher when another process adds some; the poll stays as a backstop.
+    if (this.store.watch) {
+      try {
+        this.stopWatching = await this.store.watch(() => this.pump())
+      } catch (error) {
+        this.report(error)
+      }
+    }
     await this.runPump()
   }
 
@@ -759,6 +769,7 @@ export class WebhookDispatcher {
     this.closed = true
     this.unsubscribe()
     this.timer.clear()
+    await this.stopWatching?.().catch((error: unknown) => this.report(error))
     try {
       await this.drainForClose()
     } catch (error) {

@@ -197,4 +197,10 @@ export interface WebhookStore {
    * `'busy'` when it is being attempted right now.
    */
   restartDelivery(id: string, now: number): Promise<StoredDelivery | null | 'busy'>
+  /**
+   * Optional, for stores shared between processes: calls `onWork` when any
+   * of them adds work or schedules a retry, so the dispatcher looks at once
+   * instead of at its next poll. Resolves with a function that stops.
+   */
+  watch?(onWork: () => void): Promise<() => Promise<void>>
 }
