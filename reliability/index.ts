@@ -21,7 +21,11 @@ if (run('load')) {
 }
 if (run('slow')) {
   console.log('slow endpoints: 50 that hang and 1 healthy...')
-  results.slow = await slowEndpoints({ hanging: 50, healthyEvents: 5000, timeoutMs: 2000 })
+  // The healthy receiver shares this process, so single runs are noisy: three, and their median.
+  const runs = []
+  for (let i = 0; i < 3; i++) runs.push(await slowEndpoints({ hanging: 50, healthyEvents: 5000, timeoutMs: 2000 }))
+  const ratios = runs.map((r) => r.ratio).sort((a, b) => a - b)
+  results.slow = { runs, medianRatio: ratios[1], minRatio: ratios[0], maxRatio: ratios[2] }
   console.log(results.slow)
 }
 writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)

@@ -47,6 +47,7 @@ const expectedExports: Record<string, string[]> = {
   ],
   'agno-events/sqlite': ['SqliteWebhookStore', 'StoreBusyError'],
   'agno-events/http': ['createOpenApiDocument', 'createWebhookRoutes'],
+  'agno-events/postgres': ['PostgresWebhookStore'],
   'agno-events/verify': [
     'AgnoEventsError',
     'WebhookVerificationError',
@@ -59,7 +60,7 @@ const expectedExports: Record<string, string[]> = {
 
 describe('package surface', () => {
   it('exports map lists exactly the released entries', () => {
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './http', './package.json', './sqlite', './verify'])
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './http', './package.json', './postgres', './sqlite', './verify'])
   })
 
   it.each(Object.entries(expectedExports))('%s exports exactly its public names (ESM and CJS)', async (entry, names) => {
@@ -95,19 +96,23 @@ describe('package surface', () => {
         if (seen.has(file)) return
         seen.add(file)
         const code = readFileSync(join(root, 'dist', file), 'utf8')
-        expect(code, file).not.toMatch(/better-sqlite3/)
+        expect(code, file).not.toMatch(/better-sqlite3|from "pg"|require\("pg"\)/)
         for (const m of code.matchAll(/(?:from\s+|require\()["']\.\/([^"']+)["']/g)) visit(m[1] ?? '')
       }
       visit(start.replace('dist/', ''))
       expect(seen.size).toBeGreaterThan(1) // the entry and at least one shared chunk
     }
     expect(readFileSync(join(root, 'dist/sqlite.js'), 'utf8')).toMatch(/from "better-sqlite3"/)
+    expect(readFileSync(join(root, 'dist/postgres.js'), 'utf8')).toMatch(/from "pg"/)
+    expect(readFileSync(join(root, 'dist/http.js'), 'utf8')).not.toMatch(/better-sqlite3|from "pg"/)
     const peer = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       peerDependencies: Record<string, string>
       peerDependenciesMeta: Record<string, { optional: boolean }>
     }
     expect(peer.peerDependencies['better-sqlite3']).toBe('^12.0.0')
     expect(peer.peerDependenciesMeta['better-sqlite3']?.optional).toBe(true)
+    expect(peer.peerDependencies.pg).toBe('^8.0.0')
+    expect(peer.peerDependenciesMeta.pg?.optional).toBe(true)
   })
 
   it('errors from the separately bundled verify entry are instances of the main entry classes', async () => {
