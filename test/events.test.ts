@@ -6,9 +6,12 @@ import {
   eventCatalog,
   eventJsonSchema,
   EventValidationError,
+  MemoryWebhookStore,
   samplePayloads,
+  WebhookDispatcher,
   type EventType,
 } from '../src/index.js'
+import { registerCleanup } from './support/harness.js'
 import { specEvents } from './support/spec-events.js'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -129,8 +132,10 @@ describe('unknown events', () => {
     expect(() => bus.on('nope' as EventType, listener)).toThrow(EventValidationError)
   })
 
-  it('refuses a payload that cannot be serialized to JSON', () => {
+  it('refuses a payload that cannot be serialized to JSON once a dispatcher listens', async () => {
     const bus = createEventBus()
+    const dispatcher = new WebhookDispatcher({ bus, store: new MemoryWebhookStore() })
+    registerCleanup(() => dispatcher.close())
     const error = captureError(() => emitUnchecked(bus, 'agent.deleted', { agent_id: 'a', big: 10n }))
     expect(error.issues[0]?.path).toBe('payload')
     expect(error.message).toMatch(/JSON/)
