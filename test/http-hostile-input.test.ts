@@ -151,3 +151,38 @@ describe('secrets never leak', () => {
     expect(all).toContain('x-webhook-signature')
   })
 })
+
+describe('API error statuses beyond validation', () => {
+  it('409 redelivering to a disabled webhook, 503 with Retry-After once closing, 500 with no internals', async () => {
+    const receiver = await startReceiver()
+    registerCleanup(() => receiver.close())
+    const { call, dispatcher } = await setup(undefined, true)
+    const created = JSON.parse((await call('POST', '/webhooks', { url: `${receiver.url}/a`, events: ['*'] })).text) as { id: string }
+    expect((await call('POST', '/webhooks', { url: `${receiver.url}/a`, events: ['*'] })).headers.get('cache-control')).toBe('no-store')
+    const test = JSON.parse((await call('POST', `/webhooks/${created.id}/test`, {})).text) as { delivery_id: string }
+    await call('PATCH', `/webhooks/${created.id}`, { enabled: false })
+    const conflict = await call('POST', `/webhooks/${created.id}/deliveries/${test.delivery_id}/redeliver`)
+    expect(conflict.status).toBe(409)
+    expect(JSON.parse(conflict.text).error.code).toBe('conflict')
+
+    await dispatcher.close()
+    const closing = await call('POST', `/webhooks/${created.id}/test`, {})
+    expect(closing.status).toBe(503)
+    expect(closing.headers.get('retry-after')).toBe('1')
+
+    const reported: unknown[] = []
+    const routes = createWebhookRoutes({
+      dispatcher,
+      authenticate: () => {
+        throw new Error('session store at 10.0.0.5 is down')
+      },
+      onError: (error) => reported.push(error),
+    })
+    const broken = await routes.fetch(new Request('http://api.test/webhooks', { headers: auth }))
+    expect(broken.status).toBe(500)
+    const text = await broken.text()
+    expect(JSON.parse(text)).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } })
+    expect(text).not.toContain('10.0.0.5')
+    expect(reported).toHaveLength(1)
+  })
+})

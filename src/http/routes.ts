@@ -293,23 +293,19 @@ function parseParam(name: string, raw: string | undefined): string {
     value = raw ?? ''
   }
   const result = idParam.safeParse(value)
-  if (!result.success) throw validation([{ path: name, message: 'is not a valid id' }])
+  if (!result.success) throw new WebhookValidationError([{ path: name, message: 'is not a valid id' }])
   return result.data
 }
 
 function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
   const query: Record<string, string> = {}
   for (const [name, value] of params) {
-    if (Object.hasOwn(query, name)) throw validation([{ path: name, message: 'is given more than once' }])
+    if (Object.hasOwn(query, name)) throw new WebhookValidationError([{ path: name, message: 'is given more than once' }])
     Object.defineProperty(query, name, { value, enumerable: true, configurable: true, writable: true })
   }
   const result = schema.safeParse(query)
-  if (!result.success) throw validation(collectIssues('', query, result.error))
+  if (!result.success) throw new WebhookValidationError(collectIssues('', query, result.error))
   return result.data
-}
-
-function validation(issues: readonly ValidationIssue[]): WebhookValidationError {
-  return new WebhookValidationError(issues)
 }
 
 // --- authentication ----------------------------------------------------------
@@ -357,7 +353,7 @@ async function readJson(request: Request, maxBytes: number, required: boolean): 
   const bytes = await readBody(request, maxBytes)
   if (bytes.length === 0) {
     if (!required) return undefined
-    throw validation([{ path: '', message: 'a JSON body is required' }])
+    throw new WebhookValidationError([{ path: '', message: 'a JSON body is required' }])
   }
   if (!isJsonType(request.headers.get('content-type'))) {
     throw new HttpError(415, 'unsupported_media_type', 'The body must be JSON (Content-Type: application/json)')

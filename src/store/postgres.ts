@@ -418,7 +418,7 @@ export class PostgresWebhookStore implements WebhookStore {
       if (outcomes.length > 0) {
         // The attempt happened either way: it is recorded even when the lease
         // was lost, but only the lease holder moves the delivery on.
-        await c.query(`${attemptInsert(this.t.attempts, 1)}`, attemptColumns(outcomes.map((o) => ({ delivery_id: o.delivery_id, ...o.attempt }))))
+        await c.query(attemptInsert(this.t.attempts, 1), attemptColumns(outcomes.map((o) => ({ delivery_id: o.delivery_id, ...o.attempt }))))
         const { rows: owned } = await c.query<{ id: string; webhook_id: string }>(
           `UPDATE ${this.t.deliveries} d SET status = v.status, lease_token = NULL,
              attempt_count = attempt_count + 1, cycle_attempts = cycle_attempts + 1,
