@@ -25,6 +25,10 @@ const out =
     ? (args[outIndex + 1] as string)
     : join(import.meta.dirname, '..', quick ? 'test-results/bench-quick.json' : 'bench/results.json')
 const size = (full: number, reduced: number) => (quick ? reduced : full)
+// --only emit,enqueue,delivery,scale,fanout: run just those sections.
+const onlyIndex = args.indexOf('--only')
+const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? '').split(',')) : null
+const want = (section: string) => only === null || only.has(section)
 const REPS = 3
 
 const rows: Row[] = []
@@ -53,7 +57,7 @@ try {
   // bus.emit validates payload and metadata, builds the envelope, serializes
   // it once and calls the listeners. The baseline does the part any typed bus
   // must: zod safeParse of the payload and a raw eventemitter3 emit of it.
-  {
+  if (want('emit')) {
     progress('emit')
     const N = size(200_000, 20_000)
     const schema = eventCatalog['agent.executed']
@@ -92,7 +96,7 @@ try {
   // --- 2. enqueue ---------------------------------------------------------------
   // emit until flush() says every delivery is stored, 3 subscribed webhooks
   // (so 3 deliveries per event), the dispatcher not started (nothing sent).
-  {
+  if (want('enqueue')) {
     progress('enqueue')
     const N = size(20_000, 2_000)
     async function enqueue(store: WebhookStore): Promise<number> {
@@ -151,7 +155,7 @@ try {
 
   // --- 3. delivery ----------------------------------------------------------------
   // N deliveries of a 1 KiB event to the receiver process, 64 in flight.
-  {
+  if (want('delivery')) {
     progress('delivery')
     const N = size(20_000, 2_000)
     const OFETCH_N = size(5_000, 500)
@@ -279,7 +283,7 @@ try {
   // P pending retries in SQLite, due in an hour; per repetition, BATCH more
   // due in a moment. Measured: start() (recovery), the timers it holds, the
   // RSS it adds, and the time from the batch's due time to its last attempt.
-  {
+  if (want('scale')) {
     const P = large ? 1_000_000 : size(100_000, 10_000)
     const BATCH = size(1_000, 200)
     progress(`scale: writing ${P.toLocaleString('en-US')} pending retries`)
@@ -370,7 +374,7 @@ try {
   }
 
   // --- 5. fan-out -------------------------------------------------------------------
-  {
+  if (want('fanout')) {
     const W = size(1_000, 200)
     progress(`fan-out to ${W} webhooks`)
     const store = sqliteStore()
