@@ -238,11 +238,15 @@ export class MemoryWebhookStore implements WebhookStore {
     }
     const { chosen, leftover, nextDueAt } = selectDue(request, webhooks)
     for (const { value: entry } of leftover) this.due.get(entry.row.webhook_id)?.push(entry)
+    // One copy of each webhook per claim, shared by its deliveries (as SQLite reads each once).
+    const copies = new Map<string, StoredWebhook>()
     const claimed: ClaimedDelivery[] = chosen.map(({ value: { row } }) => {
       row.status = 'delivering'
       row.lease_token = request.leaseToken
       this.reschedule(row, request.now + request.leaseMs)
-      return { delivery: toQueued(row), webhook: copyWebhook(this.webhooks.get(row.webhook_id) as StoredWebhook) }
+      let webhook = copies.get(row.webhook_id)
+      if (!webhook) copies.set(row.webhook_id, (webhook = copyWebhook(this.webhooks.get(row.webhook_id) as StoredWebhook)))
+      return { delivery: toQueued(row), webhook }
     })
     return { claimed, nextDueAt }
   }
