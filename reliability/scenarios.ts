@@ -62,6 +62,8 @@ export interface SlowEndpointsOptions {
   hanging: number
   healthyEvents: number
   timeoutMs: number
+  /** Default a quarter of `timeoutMs`; above `timeoutMs` the slow lane never engages (for comparison). */
+  slowAttemptMs?: number
 }
 
 export interface SlowEndpointsResult {
@@ -95,7 +97,7 @@ export async function slowEndpoints(options: SlowEndpointsOptions): Promise<Slow
   })
   const options_ = {
     timeoutMs: options.timeoutMs,
-    slowAttemptMs: Math.floor(options.timeoutMs / 4),
+    slowAttemptMs: options.slowAttemptMs ?? Math.floor(options.timeoutMs / 4),
     retrySchedule: Array.from({ length: 50 }, (_, i) => (i === 0 ? 0 : 20)),
   }
 

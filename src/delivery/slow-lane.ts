@@ -41,16 +41,17 @@ export class SlowLane {
 
   /** The in-flight counts a claim should see: slow webhooks look full unless they may take one more. */
   view(inFlight: ReadonlyMap<string, number>, now: number): ReadonlyMap<string, number> {
-    const slow = new Set(this.flagged)
+    // Called on every claim: nothing is allocated unless something is slow.
+    let slow: Set<string> | null = this.flagged.size > 0 ? new Set(this.flagged) : null
     for (const [webhookId, set] of this.running) {
       for (const attempt of set) {
         if (now - attempt.startedAt > this.slowMs) {
-          slow.add(webhookId)
+          ;(slow ??= new Set()).add(webhookId)
           break
         }
       }
     }
-    if (slow.size === 0) return inFlight
+    if (slow === null) return inFlight
     let slowInFlight = 0
     for (const webhookId of slow) slowInFlight += inFlight.get(webhookId) ?? 0
     // Room for this many more slow attempts; which idle slow webhooks get it

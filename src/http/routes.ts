@@ -6,7 +6,7 @@ import { eventCatalog, eventJsonSchema, EVENT_TYPES, type EventType } from '../e
 import type { CreatedWebhook, Webhook, WebhookDelivery, WebhookDispatcher } from '../delivery/dispatcher.js'
 import { checkWith, registrationSchemas } from '../delivery/registration.js'
 import { collectIssues } from '../zod-issues.js'
-import { idParam, listDeliveriesQuery, listWebhooksQuery, testBody, type ErrorBody } from './schemas.js'
+import { createdWebhookView, idParam, listDeliveriesQuery, listWebhooksQuery, testBody, type ErrorBody } from './schemas.js'
 
 /** Who is calling: what `authenticate` returns for a good token. */
 export interface Principal {
@@ -399,20 +399,17 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } })
 }
 
-/** The API's view of a webhook: the seed's fields first, never the secret or owner. */
+// The fields of a webhook the API returns, in order: the response schema's,
+// so the OpenAPI document, the contract tests and the responses agree.
+const VIEW_FIELDS = Object.keys(createdWebhookView.shape) as Array<keyof CreatedWebhook>
+
+/** The API's view of a webhook: the seed's fields first, never the owner, the secret only when generated. */
 function webhookView(hook: Webhook | CreatedWebhook): Record<string, unknown> {
-  const view: Record<string, unknown> = {
-    id: hook.id,
-    url: hook.url,
-    events: hook.events,
-    enabled: hook.enabled,
-    created_at: hook.created_at,
-    updated_at: hook.updated_at,
-    headers: hook.headers,
-    description: hook.description,
-    disabled_reason: hook.disabled_reason,
+  const view: Record<string, unknown> = {}
+  for (const field of VIEW_FIELDS) {
+    const value = (hook as CreatedWebhook)[field]
+    if (value !== undefined) view[field] = value
   }
-  if ('secret' in hook && hook.secret !== undefined) view.secret = hook.secret
   return view
 }
 

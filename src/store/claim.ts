@@ -18,6 +18,15 @@ export interface DueCursor<T> {
   take(): DueItem<T>
 }
 
+/** A cursor over work already read, in (due time, seq) order: what the SQL stores hand to `selectDue`. */
+export function arrayCursor<T>(items: readonly DueItem<T>[]): DueCursor<T> {
+  let i = 0
+  return {
+    peek: () => items[i],
+    take: () => items[i++] as DueItem<T>,
+  }
+}
+
 /** What to claim, what was looked at but left, and when to look again. */
 export interface ClaimSelection<T> {
   chosen: DueItem<T>[]

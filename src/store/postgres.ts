@@ -1,7 +1,7 @@
 // The `agno-events/postgres` entry: the only module that loads `pg`.
 import pg from 'pg'
 import { AgnoEventsError } from '../errors.js'
-import { selectDue, type DueCursor } from './claim.js'
+import { arrayCursor, selectDue } from './claim.js'
 import { PG_MIGRATIONS } from './postgres-migrations.js'
 import type {
   AttemptCompletion,
@@ -361,15 +361,10 @@ export class PostgresWebhookStore implements WebhookStore {
       if (!queue) queues.set(row.webhook_id, (queue = []))
       queue.push({ at: Number(row.next_attempt_at), seq: Number(row.seq), value: row.webhook_id })
     }
-    const cursors = [...queues].map(([id, queue]) => {
-      let i = 0
-      const cursor: DueCursor<string> = {
-        peek: () => queue[i],
-        take: () => queue[i++] as (typeof queue)[number],
-      }
-      return [id, cursor] as const
-    })
-    const { chosen, nextDueAt } = selectDue(request, cursors)
+    const { chosen, nextDueAt } = selectDue(
+      request,
+      [...queues].map(([id, queue]) => [id, arrayCursor(queue)] as const),
+    )
     if (chosen.length === 0) return { claimed: [], nextDueAt }
 
     // Rows another instance is claiming right now are skipped, never waited

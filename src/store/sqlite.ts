@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
 import { AgnoEventsError, StoreBusyError } from '../errors.js'
-import { selectDue, type DueCursor } from './claim.js'
+import { arrayCursor, selectDue } from './claim.js'
 import { MIGRATIONS } from './sqlite-migrations.js'
 import type {
   AttemptCompletion,
@@ -234,13 +234,7 @@ export class SqliteWebhookStore implements WebhookStore {
       const webhooks = (this.sql.enabledWebhookIds.all() as Array<{ id: string }>).map(({ id }) => {
         const room = Math.max(0, Math.min(request.perWebhookLimit - (request.inFlight.get(id) ?? 0), request.limit))
         const rows = this.sql.dueOfWebhook.all(id, room + 1) as Array<{ seq: number; next_attempt_at: number }>
-        let i = 0
-        const item = (row: { seq: number; next_attempt_at: number }) => ({ at: row.next_attempt_at, seq: row.seq, value: id })
-        const cursor: DueCursor<string> = {
-          peek: () => (i < rows.length ? item(rows[i] as (typeof rows)[number]) : undefined),
-          take: () => item(rows[i++] as (typeof rows)[number]),
-        }
-        return [id, cursor] as const
+        return [id, arrayCursor(rows.map((row) => ({ at: row.next_attempt_at, seq: row.seq, value: id })))] as const
       })
       const { chosen, nextDueAt } = selectDue(request, webhooks)
       const leaseEnd = request.now + request.leaseMs

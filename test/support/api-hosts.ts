@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import express from 'express'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { Hono } from 'hono'
 import type { WebhookRoutes } from '../../src/http/index.js'
+import { closerOf } from './receiver.js'
 
 /** What a test gets back from the API. */
 export interface ApiResponse {
@@ -77,19 +78,6 @@ function listen(server: Server): Promise<string> {
   )
 }
 
-function closer(server: Server): () => Promise<void> {
-  const sockets = new Set<Socket>()
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  return () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy()
-      server.close(() => resolve())
-    })
-}
-
 /** The route set whose basePath holds `path`, or undefined. */
 function routesFor(all: readonly WebhookRoutes[], path: string): WebhookRoutes | undefined {
   const pathname = path.split('?')[0] ?? ''
@@ -125,7 +113,7 @@ export async function startApiHost(kind: HostKind, all: readonly WebhookRoutes[]
         }
         chain(0)
       })
-      const close = closer(server)
+      const close = closerOf(server)
       return overHttp(kind, await listen(server), close)
     }
     case 'express': {
@@ -136,7 +124,7 @@ export async function startApiHost(kind: HostKind, all: readonly WebhookRoutes[]
       for (const routes of rest) app.use(routes.node)
       app.get('/health', (_req, res) => void res.json({ ok: true, handled_by: 'express' }))
       const server = createServer(app)
-      const close = closer(server)
+      const close = closerOf(server)
       return overHttp(kind, await listen(server), close)
     }
     case 'fastify': {
@@ -170,7 +158,7 @@ export async function startApiHost(kind: HostKind, all: readonly WebhookRoutes[]
       const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
         ready(`http://127.0.0.1:${info.port}`),
       ) as Server
-      const close = closer(server)
+      const close = closerOf(server)
       return overHttp(kind, await origin, close)
     }
   }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
 /** One request a receiver saw. */
@@ -26,18 +26,27 @@ export const respond = (status: number, body = ''): Handler => (_req, res) => {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(body)
 }
 
-export async function startReceiver(handler: Handler = respond(200, 'ok')): Promise<Receiver> {
+/** A close for `server` that also destroys its open (keep-alive, hung) sockets, so it never waits on a client. */
+export function closerOf(server: Server): () => Promise<void> {
   const sockets = new Set<Socket>()
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  return () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy()
+      server.close(() => resolve())
+    })
+}
+
+export async function startReceiver(handler: Handler = respond(200, 'ok')): Promise<Receiver> {
   const receiver: Receiver = {
     url: '',
     port: 0,
     requests: [],
     handler,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
+    close: () => close(),
   }
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -54,10 +63,7 @@ export async function startReceiver(handler: Handler = respond(200, 'ok')): Prom
       void Promise.resolve(receiver.handler(req, res, received)).catch(() => res.destroy())
     })
   })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
+  const close = closerOf(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   receiver.port = (server.address() as AddressInfo).port
   receiver.url = `http://127.0.0.1:${receiver.port}`
